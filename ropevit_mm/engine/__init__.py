@@ -1,0 +1,4 @@
+"""Training components: optimizer constructors and hooks."""
+from .layer_decay_constructor import LayerDecayOptimWrapperConstructor
+
+__all__ = ['LayerDecayOptimWrapperConstructor']

@@ -1,0 +1,45 @@
+"""Shared fixtures: real data locations and reference-implementation helpers."""
+import os
+
+import pytest
+import torch
+
+TINY_COCO_ENV = 'ROPEVIT_TINY_COCO'
+
+
+@pytest.fixture(scope='session')
+def tiny_coco_root():
+    """Root of a small real COCO subset (``annotations/`` and ``train2017/``)."""
+    root = os.environ.get(TINY_COCO_ENV)
+    if not root:
+        pytest.skip(f'set {TINY_COCO_ENV} to a COCO-layout folder (annotations/instances_train2017.json '
+                    f'and train2017/) to run tests on real images; .ci/run sets it')
+    if not os.path.isfile(os.path.join(root, 'annotations', 'instances_train2017.json')):
+        pytest.fail(f'{TINY_COCO_ENV}={root} has no annotations/instances_train2017.json')
+    return os.path.abspath(root)
+
+
+@pytest.fixture(autouse=True)
+def _seed():
+    torch.manual_seed(0)
+
+
+@pytest.fixture
+def mm_log_messages():
+    """List that receives every message of mmengine's current logger during the test."""
+    import logging
+
+    from mmengine.logging import MMLogger
+
+    messages = []
+
+    class Collector(logging.Handler):
+
+        def emit(self, record):
+            messages.append(record.getMessage())
+
+    logger = MMLogger.get_current_instance()
+    handler = Collector(level=logging.DEBUG)
+    logger.addHandler(handler)
+    yield messages
+    logger.removeHandler(handler)
