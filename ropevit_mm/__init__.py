@@ -5,7 +5,8 @@ registries, where both the ``mmdet`` and the ``mmseg`` scopes find them,
 and makes mmengine's checkpoint loading work with torch's weights-only
 mode (see ``ropevit_mm.checkpoint.safe_load``).
 """
-from . import engine, models  # noqa: F401  (registers modules)
+from . import engine, evaluation, models  # noqa: F401  (registers modules)
+from . import datasets  # noqa: F401  (registers COCOSemanticDataset in mmseg)
 from .checkpoint import register_checkpoint_loader, register_safe_globals
 from .version import __version__
 

@@ -43,3 +43,19 @@ def mm_log_messages():
     logger.addHandler(handler)
     yield messages
     logger.removeHandler(handler)
+
+
+@pytest.fixture
+def tool():
+    """Import tools/NAME.py as a module: ``tool('demo').main([...])``."""
+    import importlib.util
+
+    tools_dir = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), 'tools')
+
+    def load(name):
+        spec = importlib.util.spec_from_file_location(f'tool_{name}', os.path.join(tools_dir, f'{name}.py'))
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        return module
+
+    return load

@@ -38,7 +38,7 @@ def group_of(optim_wrapper, name):
 
 @pytest.fixture(scope='module')
 def optim_wrapper():
-    return build(Detector())
+    return build(Detector(final_norm=True))
 
 
 @pytest.mark.parametrize('name,layer,decays', [
@@ -68,7 +68,13 @@ def test_group_scale_and_weight_decay(optim_wrapper, name, layer, decays):
 def test_every_trainable_parameter_in_one_group(optim_wrapper):
     names = [n for g in optim_wrapper.optimizer.param_groups for n in g['param_names']]
     assert len(names) == len(set(names))
-    assert set(names) == {n for n, _ in Detector().named_parameters()}
+    assert set(names) == {n for n, _ in Detector(final_norm=True).named_parameters()}
+
+
+def test_unused_final_norm_excluded():
+    names = {n for g in build(Detector()).optimizer.param_groups for n in g['param_names']}
+    assert 'backbone.norm.weight' not in names
+    assert 'backbone.encoder.block.11.norm2.weight' in names
 
 
 def test_frozen_parameters_excluded():

@@ -191,13 +191,14 @@ def test_activation_checkpointing_same_gradients():
         # The final norm is unused without final_norm, so it has no gradient.
         grads.append({name: p.grad.clone() for name, p in model.named_parameters() if p.grad is not None})
     assert len(grads[0]) == len(list(model.parameters())) - 2
+    assert not model.norm.weight.requires_grad
     assert grads[0].keys() == grads[1].keys()
     for name in grads[0]:
         torch.testing.assert_close(grads[1][name], grads[0][name], msg=name)
 
 
 def test_frozen_stages_freeze_and_stay_frozen():
-    model = tiny_model(frozen_stages=2)
+    model = tiny_model(frozen_stages=2, final_norm=True)
     frozen = ['conv_proj.weight', 'class_token', 'reg_tokens', 'pos_embedding', 'encoder.block.0.norm1.weight',
               'encoder.block.1.mlp.3.bias']
     params = dict(model.named_parameters())

@@ -139,7 +139,31 @@ class RotaryEmbedding2D(nn.Module):
     @staticmethod
     def rotate(x: torch.Tensor, sin: torch.Tensor, cos: torch.Tensor) -> torch.Tensor:
         """Rotate ``x`` (..., tokens, head_dim) in float32 and cast back to its dtype."""
-        if x.dtype == torch.float32:
+        if x.dtype != torch.float32:
+            x32 = x.float()
+            return (x32 * cos + rotate_half(x32) * sin).to(x.dtype)
+        if torch.is_grad_enabled():
             return x * cos + rotate_half(x) * sin
-        x32 = x.float()
-        return (x32 * cos + rotate_half(x32) * sin).to(x.dtype)
+        return _rotate_no_grad(x, sin, cos)
+
+
+def _rotate_no_grad(x: torch.Tensor, sin: torch.Tensor, cos: torch.Tensor) -> torch.Tensor:
+    """Compute ``x * cos + rotate_half(x) * sin`` bit for bit, into a contiguous tensor.
+
+    Besides the result, the unfused formula allocates four temporaries
+    (``-x2``, the concatenation and two products). Here both half products
+    go into one buffer that is subtracted or added in place. That gives the
+    same float32 results, because ``a + (-b) * s`` and ``a - b * s`` round
+    identically. ``out=`` arguments do not support autograd, so this path
+    serves only ``torch.no_grad`` and ``torch.inference_mode``.
+    """
+    half = x.shape[-1] // 2
+    out = torch.empty(x.shape, dtype=x.dtype, device=x.device)
+    torch.mul(x, cos, out=out)
+    products = torch.empty_like(out)
+    # products = [x2 * sin1, x1 * sin2]
+    torch.mul(x[..., half:], sin[..., :half], out=products[..., :half])
+    torch.mul(x[..., :half], sin[..., half:], out=products[..., half:])
+    out[..., :half].sub_(products[..., :half])
+    out[..., half:].add_(products[..., half:])
+    return out

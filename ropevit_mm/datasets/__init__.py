@@ -1,0 +1,3 @@
+from .coco_semantic import COCOSemanticDataset
+
+__all__ = ['COCOSemanticDataset']

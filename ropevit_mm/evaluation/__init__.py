@@ -1,0 +1,3 @@
+from .coco_metric import EmptySafeCocoMetric
+
+__all__ = ['EmptySafeCocoMetric']

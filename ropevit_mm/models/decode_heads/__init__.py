@@ -1,0 +1,3 @@
+from .bn_head import BNHead
+
+__all__ = ['BNHead']

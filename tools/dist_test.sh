@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Distributed testing with torchrun: tools/dist_test.sh CONFIG CHECKPOINT NPROC [test.py options]
+# On machines without CUDA add: --cfg-options env_cfg.dist_cfg.backend=gloo
+set -euo pipefail
+config=$1
+checkpoint=$2
+nproc=$3
+root=$(cd "$(dirname "$0")/.." && pwd)
+python_bin=${PYTHON:-$root/.venv/bin/python}
+exec "$python_bin" -m torch.distributed.run \
+  --nnodes="${NNODES:-1}" --node_rank="${NODE_RANK:-0}" \
+  --master_addr="${MASTER_ADDR:-127.0.0.1}" --master_port="${PORT:-29500}" \
+  --nproc_per_node="$nproc" \
+  "$root/tools/test.py" "$config" "$checkpoint" --launcher pytorch "${@:4}"
