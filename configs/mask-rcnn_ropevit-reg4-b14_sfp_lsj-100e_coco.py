@@ -23,7 +23,7 @@
 # Schedule: 100 epochs at total batch 64 (8 GPUs x 8 images), 184,375
 # iterations, linear warm-up for 250 iterations, lr steps at 88.9% and 96.3%.
 # AdamW lr 1e-4, weight decay 0.1, layer-wise lr decay 0.7, drop path 0.1,
-# bfloat16 automatic mixed precision.
+# automatic mixed precision (float16 with dynamic loss scaling on GPUs).
 _base_ = [
     'mmdet::_base_/models/mask-rcnn_r50_fpn.py',
     'mmdet::_base_/datasets/coco_instance.py',
@@ -103,9 +103,10 @@ val_evaluator = dict(type='EmptySafeCocoMetric')
 test_evaluator = val_evaluator
 
 max_iters = 184375
+# AnyDeviceAmpOptimWrapper is mmengine's AmpOptimWrapper on GPUs and also
+# runs bfloat16 autocast on CPU-only machines, where mmengine's refuses to build.
 optim_wrapper = dict(
-    type='AmpOptimWrapper',
-    dtype='bfloat16',
+    type='AnyDeviceAmpOptimWrapper',
     constructor='LayerDecayOptimWrapperConstructor',
     paramwise_cfg=dict(layer_decay_rate=0.7),
     optimizer=dict(type='AdamW', lr=1e-4, betas=(0.9, 0.999), weight_decay=0.1))
@@ -116,6 +117,9 @@ param_scheduler = [
 train_cfg = dict(type='IterBasedTrainLoop', max_iters=max_iters, val_interval=max_iters)
 val_cfg = dict(type='ValLoop')
 test_cfg = dict(type='TestLoop')
-default_hooks = dict(checkpoint=dict(by_epoch=False, interval=5000, max_keep_ckpts=3))
+# ResumableCheckpointHook writes checkpoints atomically and saves the random
+# states, so a run killed at any point resumes exactly.
+default_hooks = dict(
+    checkpoint=dict(type='ResumableCheckpointHook', by_epoch=False, interval=5000, max_keep_ckpts=3))
 log_processor = dict(by_epoch=False)
 auto_scale_lr = dict(enable=False, base_batch_size=64)

@@ -103,3 +103,7 @@ param_scheduler = [
     dict(type='LinearLR', start_factor=1e-6, by_epoch=False, begin=0, end=1500),
     dict(type='PolyLR', eta_min=0.0, power=1.0, by_epoch=False, begin=1500, end=160000),
 ]
+
+# ResumableCheckpointHook writes checkpoints atomically and saves the random
+# states, so a run killed at any point resumes exactly.
+default_hooks = dict(checkpoint=dict(type='ResumableCheckpointHook'))

@@ -1,12 +1,14 @@
 """Birder's RoPE ViT as an MMDetection 3.x and MMSegmentation 1.x backbone.
 
-Importing the package registers every plugin module in mmengine's root
-registries, where both the ``mmdet`` and the ``mmseg`` scopes find them,
-and makes mmengine's checkpoint loading work with torch's weights-only
-mode (see ``ropevit_mm.checkpoint.safe_load``).
+Importing the package registers the plugin's modules and makes mmengine's
+checkpoint loading work with torch's weights-only mode (see
+``ropevit_mm.checkpoint.safe_load``). The backbone, neck, layers, optimizer
+constructor and COCO metric go into mmengine's root registries, where both
+the ``mmdet`` and the ``mmseg`` scopes find them; ``BNHead`` and
+``COCOSemanticDataset`` only work with MMSegmentation and go into its
+registries.
 """
-from . import engine, evaluation, models  # noqa: F401  (registers modules)
-from . import datasets  # noqa: F401  (registers COCOSemanticDataset in mmseg)
+from . import datasets, engine, evaluation, models  # noqa: F401  (registers modules)
 from .checkpoint import register_checkpoint_loader, register_safe_globals
 from .version import __version__
 

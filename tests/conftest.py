@@ -45,17 +45,24 @@ def mm_log_messages():
     logger.removeHandler(handler)
 
 
-@pytest.fixture
-def tool():
-    """Import tools/NAME.py as a module: ``tool('demo').main([...])``."""
+def load_tool(name):
+    """Import tools/NAME.py as a module."""
     import importlib.util
 
     tools_dir = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), 'tools')
+    spec = importlib.util.spec_from_file_location(f'tool_{name}', os.path.join(tools_dir, f'{name}.py'))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
-    def load(name):
-        spec = importlib.util.spec_from_file_location(f'tool_{name}', os.path.join(tools_dir, f'{name}.py'))
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        return module
 
-    return load
+@pytest.fixture
+def tool():
+    """``tool('demo').main([...])`` runs tools/demo.py in this process."""
+    return load_tool
+
+
+@pytest.fixture(scope='module')
+def tool_module():
+    """Module-scoped ``tool``, for module-scoped fixtures."""
+    return load_tool

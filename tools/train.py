@@ -18,6 +18,7 @@ import ropevit_mm  # noqa: E402,F401  (registers modules and weights-only loadin
 from mmengine.registry import RUNNERS  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 
+from ropevit_mm.checkpoint import find_resumable_checkpoint  # noqa: E402
 from ropevit_mm.utils.runner import add_common_arguments, enable_amp, load_config  # noqa: E402
 
 
@@ -25,8 +26,8 @@ def parse_args(argv=None):
     parser = argparse.ArgumentParser(description='Train a model with mmengine\'s Runner')
     parser.add_argument('config', help='config file')
     parser.add_argument('--resume', nargs='?', const='auto', default=None, metavar='CHECKPOINT',
-                        help='resume from CHECKPOINT, or from the latest checkpoint in the work dir when '
-                        'no path is given')
+                        help='resume from CHECKPOINT, or from the newest readable checkpoint in the work dir '
+                        'when no path is given (unreadable ones are skipped with a warning)')
     parser.add_argument('--amp', action='store_true', help='automatic mixed precision (bfloat16 on CPU)')
     add_common_arguments(parser)
     return parser.parse_args(argv)
@@ -37,8 +38,10 @@ def build_runner(args) -> Runner:
     if args.amp:
         enable_amp(cfg)
     if args.resume == 'auto':
+        # mmengine's auto-resume trusts the last_checkpoint pointer; this
+        # skips unreadable files and takes the newest checkpoint that loads.
         cfg.resume = True
-        cfg.load_from = None
+        cfg.load_from = find_resumable_checkpoint(cfg.work_dir)
     elif args.resume is not None:
         cfg.resume = True
         cfg.load_from = args.resume

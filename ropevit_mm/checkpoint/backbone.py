@@ -57,6 +57,21 @@ def _checkpoint_grid(num_patch_rows: int, metadata: Dict[str, Any], patch_size: 
     return side, side
 
 
+def _check_shapes(model, own_state: Dict[str, torch.Tensor], state_dict: Dict[str, torch.Tensor], source: str,
+                  resizable_pos_embedding: bool) -> None:
+    """Raise for the first tensor, in the model's order, whose shape differs from the model's."""
+    for key, own in own_state.items():
+        theirs = state_dict.get(key)
+        if theirs is None:
+            continue
+        if resizable_pos_embedding and key == 'pos_embedding' and theirs.shape[-1] == own.shape[-1]:
+            continue
+        if theirs.shape != own.shape:
+            raise CheckpointError(f'{source}: shape mismatch at {key}: checkpoint {tuple(theirs.shape)}, '
+                                  f'model {model.arch_name} {tuple(own.shape)}; the checkpoint is for another '
+                                  'width or patch size')
+
+
 def adapt_state_dict(model, state_dict: Dict[str, torch.Tensor], metadata: Dict[str, Any],
                      source: str) -> Dict[str, torch.Tensor]:
     """Drop head weights, resize the position embedding and check shapes.
@@ -72,12 +87,16 @@ def adapt_state_dict(model, state_dict: Dict[str, torch.Tensor], metadata: Dict[
         print_log(f'{source}: ignored {len(head_keys)} classifier keys ({", ".join(head_keys)})',
                   logger='current')
 
+    # A checkpoint of another width (ViT-L into ViT-B, say) also differs in
+    # depth; its first mismatching tensor says more than the block count.
+    own_state = model.state_dict()
+    _check_shapes(model, own_state, state_dict, source, resizable_pos_embedding=True)
+
     checkpoint_blocks = count_blocks(state_dict)
     if checkpoint_blocks and checkpoint_blocks != model.num_layers:
         raise CheckpointError(f'{source}: checkpoint has {checkpoint_blocks} blocks, model '
                               f'{model.arch_name} expects {model.num_layers}')
 
-    own_state = model.state_dict()
     pos = state_dict.get('pos_embedding')
     own_pos = own_state['pos_embedding']
     if pos is not None and pos.dim() == 3 and pos.shape[-1] == own_pos.shape[-1] and pos.shape != own_pos.shape:
@@ -87,11 +106,7 @@ def adapt_state_dict(model, state_dict: Dict[str, torch.Tensor], metadata: Dict[
         print_log(f'{source}: pos_embedding resized from {src_grid[0]}x{src_grid[1]} to '
                   f'{model.pretrain_grid[0]}x{model.pretrain_grid[1]}', logger='current')
 
-    for key, own in own_state.items():
-        if key in state_dict and state_dict[key].shape != own.shape:
-            raise CheckpointError(f'{source}: shape mismatch at {key}: checkpoint '
-                                  f'{tuple(state_dict[key].shape)}, model {model.arch_name} '
-                                  f'{tuple(own.shape)}; the checkpoint is for another width or patch size')
+    _check_shapes(model, own_state, state_dict, source, resizable_pos_embedding=False)
     return state_dict
 
 

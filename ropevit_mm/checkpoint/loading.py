@@ -7,6 +7,7 @@ import json
 import os
 import pickle
 import re
+import struct
 import zipfile
 from typing import Any, Dict, Optional, Tuple
 
@@ -34,10 +35,19 @@ def load_weights_only(path, map_location='cpu'):
     try:
         return torch.load(path, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as error:
+        # torch's weights-only unpickler raises UnpicklingError for a
+        # disallowed class and also for bytes that are no pickle at all
+        # (a JPEG renamed .pt); only the first names an 'Unsupported global'.
+        if 'Unsupported global' not in str(error):
+            raise CheckpointError(f'{path} is not a readable checkpoint '
+                                  f'(truncated, corrupted or not a torch file): {error}') from error
         raise CheckpointError(
             f'{path} is not a readable checkpoint: it contains objects outside the weights-only '
             f'allowlist, and checkpoints are never loaded with code execution enabled ({error})') from error
-    except (RuntimeError, EOFError, zipfile.BadZipFile, ValueError, OSError) as error:
+    # Arbitrary bytes make the unpickler fail in many ways (IndexError and
+    # struct.error among them), all of which mean the file is not a checkpoint.
+    except (RuntimeError, EOFError, zipfile.BadZipFile, ValueError, OSError, IndexError, KeyError, TypeError,
+            struct.error) as error:
         raise CheckpointError(f'{path} is not a readable checkpoint '
                               f'(truncated, corrupted or not a torch file): {error}') from error
 

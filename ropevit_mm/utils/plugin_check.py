@@ -1,24 +1,31 @@
 """Detect configs that use plugin types without importing the plugin."""
 from typing import Iterator, Set
 
-from mmengine import registry as mmengine_registry
-
 PLUGIN_IMPORT_LINE = "custom_imports = dict(imports=['ropevit_mm'], allow_failed_imports=False)"
 
-_ROOT_REGISTRIES = ('MODELS', 'OPTIM_WRAPPER_CONSTRUCTORS', 'OPTIM_WRAPPERS', 'HOOKS', 'TRANSFORMS', 'DATASETS',
-                    'METRICS', 'LOOPS')
+_REGISTRIES = ('MODELS', 'OPTIM_WRAPPER_CONSTRUCTORS', 'OPTIM_WRAPPERS', 'HOOKS', 'TRANSFORMS', 'DATASETS',
+               'METRICS', 'LOOPS')
 
 
 def plugin_type_names() -> Set[str]:
-    """Return the type names this package registers in mmengine's root registries."""
+    """Return the type names this package registers, in mmengine's, mmdet's and mmseg's registries."""
+    import importlib
+
     import ropevit_mm  # noqa: F401  (registers the modules)
 
     names = set()
-    for registry_name in _ROOT_REGISTRIES:
-        registry = getattr(mmengine_registry, registry_name)
-        for name, obj in registry.module_dict.items():
-            if getattr(obj, '__module__', '').startswith('ropevit_mm.'):
-                names.add(name)
+    for module_name in ('mmengine.registry', 'mmdet.registry', 'mmseg.registry'):
+        try:
+            module = importlib.import_module(module_name)
+        except ImportError:
+            continue
+        for registry_name in _REGISTRIES:
+            registry = getattr(module, registry_name, None)
+            if registry is None:
+                continue
+            for name, obj in registry.module_dict.items():
+                if getattr(obj, '__module__', '').startswith('ropevit_mm.'):
+                    names.add(name)
     return names
 
 

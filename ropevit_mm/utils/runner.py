@@ -54,13 +54,17 @@ def load_config(args, config_path: Optional[str] = None) -> Config:
 
 
 def enable_amp(cfg: Config) -> None:
-    """Switch the optimizer wrapper to mixed precision: float16 on CUDA, bfloat16 elsewhere."""
+    """Switch the optimizer wrapper to mixed precision: float16 on CUDA, bfloat16 elsewhere.
+
+    Uses ``AnyDeviceAmpOptimWrapper``, which is mmengine's ``AmpOptimWrapper``
+    on GPUs and also trains in bfloat16 on CPU-only machines.
+    """
     import torch
     optim_wrapper = cfg.optim_wrapper
-    if optim_wrapper.get('type', 'OptimWrapper') == 'AmpOptimWrapper':
+    if optim_wrapper.get('type', 'OptimWrapper') in ('AmpOptimWrapper', 'AnyDeviceAmpOptimWrapper'):
         print_log('AMP is already enabled in the config', logger='current', level=logging.WARNING)
         return
-    optim_wrapper.type = 'AmpOptimWrapper'
+    optim_wrapper.type = 'AnyDeviceAmpOptimWrapper'
     if torch.cuda.is_available():
         optim_wrapper.loss_scale = 'dynamic'
     else:

@@ -55,7 +55,7 @@ def test_full_configs_keep_recipe(name):
     assert cfg.optim_wrapper.paramwise_cfg.layer_decay_rate == 0.7
     assert cfg.optim_wrapper.optimizer.lr == 1e-4
     assert cfg.optim_wrapper.optimizer.weight_decay == 0.1
-    assert cfg.optim_wrapper.type == 'AmpOptimWrapper'
+    assert cfg.optim_wrapper.type == 'AnyDeviceAmpOptimWrapper'
     assert cfg.image_size[0] % 56 == 0
     assert cfg.model.rpn_head.anchor_generator.strides == [3.5, 7, 14, 28, 56]
     assert cfg.model.roi_head.bbox_roi_extractor.featmap_strides == [3.5, 7, 14, 28]
