@@ -40,21 +40,39 @@ def test_full_backbone_mask_rcnn_trains_and_evaluates(tiny_coco_root, tmp_path):
         assert 0.0 <= metrics[key] <= 1.0
 
 
-# Measured: bbox mAP_50 0.xx after FIT_ITERS iterations (see the closing docs in README).
 FIT_ITERS = 150
-FIT_FLOOR_MAP50 = 0.05
+# Measured with this test on the 16-image subset (2-core CPU): the mean
+# training loss of the last 10 iterations was 0.39 of the first 10 (5.6 to
+# 2.2) and the RPN classification loss 0.48 of it. The floors leave room for
+# run-to-run variation.
+FIT_LOSS_RATIO = 0.5
+FIT_RPN_RATIO = 0.6
+
+
+def window_ratio(values, width=10):
+    return (sum(values[-width:]) / width) / (sum(values[:width]) / width)
 
 
 def test_small_config_fits_real_images(tiny_coco_root, tmp_path):
-    """A small RoPE ViT Mask R-CNN learns the 16 real images it trains on."""
+    """A small RoPE ViT Mask R-CNN from random weights fits the 16 real images it trains on.
+
+    NOTE: in 150 CPU iterations from random weights the bbox AP on these 80
+    COCO classes stays at 0.0 (measured), so the fit is judged by the
+    training losses; an AP floor needs pretrained weights or a longer run.
+    """
     cfg = load_detection_config('mask-rcnn_ropevit-tiny_sfp_demo_coco.py')
     cpu_schedule(cfg, tmp_path, max_iters=FIT_ITERS, data_root=tiny_coco_root, eval_split='train2017')
     cfg.param_scheduler = [dict(type='LinearLR', start_factor=0.01, by_epoch=False, begin=0, end=20)]
     cfg.default_hooks.logger.interval = 10
     runner = run(cfg)
+    losses = runner.message_hub.get_scalar('train/loss').data[0]
+    rpn_losses = runner.message_hub.get_scalar('train/loss_rpn_cls').data[0]
+    assert len(losses) == FIT_ITERS
+    print(f'fit: loss ratio {window_ratio(losses):.3f}, RPN loss ratio {window_ratio(rpn_losses):.3f}')
+    assert window_ratio(losses) < FIT_LOSS_RATIO
+    assert window_ratio(rpn_losses) < FIT_RPN_RATIO
     metrics = runner.val()
-    print(f'fit after {FIT_ITERS} iterations: {metrics}')
-    assert metrics['coco/bbox_mAP_50'] > FIT_FLOOR_MAP50
+    assert 0.0 <= metrics['coco/bbox_mAP_50'] <= 1.0
 
 
 def test_distributed_gloo_ranks_agree(tiny_coco_root, tmp_path):
