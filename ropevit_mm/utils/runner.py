@@ -2,6 +2,7 @@
 import argparse
 import logging
 import os
+import uuid
 from typing import Optional
 
 from mmengine.config import Config, DictAction
@@ -44,6 +45,14 @@ def load_config(args, config_path: Optional[str] = None) -> Config:
 
     if args.launcher == 'pytorch':
         init_cpu_distributed(cfg)
+
+    visualizer = cfg.get('visualizer')
+    if isinstance(visualizer, dict) and visualizer.get('name', 'visualizer') == 'visualizer':
+        # mmdet's and mmseg's default_runtime name every visualizer 'visualizer',
+        # and mmengine reuses an existing instance of that name, so a second run
+        # in one process (tests, notebooks) would draw with the first run's
+        # visualizer, possibly an mmseg one. A unique name gives each run its own.
+        visualizer['name'] = f'visualizer_{uuid.uuid4().hex[:12]}'
 
     if args.work_dir is not None:
         cfg.work_dir = args.work_dir

@@ -1,11 +1,14 @@
 """tools/train.py and tools/test.py on a generated COCO-format dataset."""
+import os
 import pickle
+import subprocess
+import sys
 
 import pytest
 
 from ropevit_mm.demo import generate_shapes_dataset
 
-from ..detection.helpers import config_path
+from ..detection.helpers import ROOT, config_path
 
 CONFIG = config_path('mask-rcnn_ropevit-tiny_sfp_demo_shapes.py')
 FAST = ['train_cfg.max_iters=2', 'train_cfg.val_interval=2', 'default_hooks.checkpoint.interval=2',
@@ -47,15 +50,17 @@ def test_resume_continues_schedule(trained, shapes_root, tool):
     assert (work_dir / 'iter_4.pth').is_file()
 
 
-def test_test_tool_writes_results_and_drawings(trained, shapes_root, tool, tmp_path):
+def test_test_tool_writes_results_and_drawings(trained, shapes_root, tmp_path):
+    """Runs tools/test.py in its own process, as a user would, so no visualizer of another test is reused."""
     _, work_dir = trained
     out = tmp_path / 'results.pkl'
     show_dir = 'drawn'
     checkpoint = (work_dir / 'last_checkpoint').read_text().strip()
-    runner, metrics = tool('test').main([CONFIG, checkpoint, '--work-dir', str(tmp_path),
-                                         '--data-root', shapes_root, '--out', str(out), '--show-dir', show_dir,
-                                         '--cfg-options', *FAST])
-    assert 'coco/bbox_mAP' in metrics
+    command = [sys.executable, os.path.join(ROOT, 'tools', 'test.py'), CONFIG, checkpoint, '--work-dir', str(tmp_path),
+               '--data-root', shapes_root, '--out', str(out), '--show-dir', show_dir, '--cfg-options', *FAST]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    assert 'coco/bbox_mAP' in result.stdout + result.stderr
     with open(out, 'rb') as handle:
         results = pickle.load(handle)  # written by mmdet's DumpDetResults in this test
     assert len(results) == 2
