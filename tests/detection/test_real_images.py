@@ -101,6 +101,7 @@ def test_demo_on_real_root(tool, tiny_coco_root, tmp_path, capsys):
     metrics = tool('demo').main(['--data-root', tiny_coco_root, '--work-dir', str(tmp_path), '--max-iters', '4'])
     out = capsys.readouterr().out
     assert 'Metrics on train2017 (the root has no val2017)' in out
-    assert 'coco/bbox_mAP_50' in metrics and 'coco/segm_mAP' in metrics
+    assert 'coco/bbox_mAP_50' in metrics
+    assert 'coco/segm_mAP' in metrics
     assert (tmp_path / 'iter_4.pth').is_file()
     assert f'checkpoint: {tmp_path / "iter_4.pth"}' in out

@@ -45,7 +45,8 @@ def test_levels_tile_padded_batch(preprocessor, sizes):
     samples = [DetDataSample(metainfo=dict(img_shape=s, ori_shape=s)) for s in sizes]
     batch = preprocessor(dict(inputs=inputs, data_samples=samples), training=False)
     padded_h, padded_w = batch['inputs'].shape[-2:]
-    assert padded_h % 56 == 0 and padded_w % 56 == 0
+    assert padded_h % 56 == 0
+    assert padded_w % 56 == 0
     assert padded_h >= max(h for h, _ in sizes) and padded_w >= max(w for _, w in sizes)
 
     levels = pyramid(batch['inputs'])
@@ -96,7 +97,7 @@ def test_roi_features_come_from_box_location(detection_cfg, box):
     feats = []
     for stride in STRIDES[:4]:
         height, width = int(padded[0] / stride), int(padded[1] / stride)
-        # Channel 0 holds each cell's x centre in pixels, channel 1 its y centre.
+        # Channel 0 contains each cell's x centre in pixels, channel 1 its y centre.
         xs = (torch.arange(width) + 0.5) * stride
         ys = (torch.arange(height) + 0.5) * stride
         grid = torch.stack(torch.meshgrid(ys, xs, indexing='ij')[::-1])

@@ -24,10 +24,10 @@ class SimpleFeaturePyramid(BaseModule):
 
     With the stride-14 ``neck`` map of a ``b14`` backbone and scale factors
     (4, 2, 1, 0.5), the levels have strides 3.5, 7, 14 and 28, and the extra
-    level (``num_outs`` one more than the scales) has stride 56. The input
-    map must then have a size divisible by the largest downsampling
-    (2 for scale 0.5, 4 with the extra level), so that every level tiles the
-    padded image exactly: pad images to a multiple of 56 px for ``b14``.
+    level (``num_outs`` one more than the scales) has stride 56. Every level
+    tiles the padded image exactly only when the input map sides are
+    divisible by the largest downsampling: 2 for scale 0.5, 4 with the extra
+    level. For ``b14`` that means padding images to a multiple of 56 px.
 
     Args:
         in_channels (int): Channels of the backbone map.
@@ -82,7 +82,13 @@ class SimpleFeaturePyramid(BaseModule):
         self.lateral_convs = nn.ModuleList()
         self.output_convs = nn.ModuleList()
         for scale in scale_factors:
-            level_in = in_channels // 4 if scale == 4.0 else in_channels // 2 if scale == 2.0 else in_channels
+            # Each transposed convolution halves the channels.
+            if scale == 4.0:
+                level_in = in_channels // 4
+            elif scale == 2.0:
+                level_in = in_channels // 2
+            else:
+                level_in = in_channels
             self.lateral_convs.append(
                 nn.Sequential(nn.Conv2d(level_in, out_channels, 1, bias=False), LayerNorm2d(out_channels)))
             self.output_convs.append(
