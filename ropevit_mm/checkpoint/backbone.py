@@ -87,8 +87,9 @@ def adapt_state_dict(model, state_dict: Dict[str, torch.Tensor], metadata: Dict[
         print_log(f'{source}: ignored {len(head_keys)} classifier keys ({", ".join(head_keys)})',
                   logger='current')
 
-    # A checkpoint of another width (ViT-L into ViT-B, say) also differs in
-    # depth; its first mismatching tensor says more than the block count.
+    # A checkpoint of another width (ViT-L into ViT-B, for example) also differs
+    # in depth. Its first mismatching tensor is the more useful error, so
+    # shapes are checked before the block count.
     own_state = model.state_dict()
     _check_shapes(model, own_state, state_dict, source, resizable_pos_embedding=True)
 

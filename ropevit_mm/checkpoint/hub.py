@@ -44,7 +44,7 @@ def fetch_pretrained(name: str) -> str:
     Raises:
         KeyError: for an unknown name.
         RuntimeError: when the download fails (offline, say) or the file
-            does not have the expected sha256; the message says which file
+            does not have the expected sha256. The message names the file
             to fetch by hand and where to put it.
     """
     if name not in PRETRAINED_WEIGHTS:

@@ -19,8 +19,9 @@ def test_truncated_last_checkpoint_skipped(shapes_root, tmp_path, tool):  # noqa
         runner = tool('train').main([config, '--work-dir', str(work_dir), '--resume',
                                      '--cfg-options', 'train_cfg.max_iters=6'])
     assert runner.iter == 6
-    assert any(f'Skipped {last} for resuming' in message and 'not a readable checkpoint' in message
-               for message in mm_log_messages)
+    skip_messages = [message for message in mm_log_messages if f'Skipped {last} for resuming' in message]
+    assert skip_messages
+    assert 'not a readable checkpoint' in skip_messages[0]
     assert any(f'Resuming from {work_dir / "iter_2.pth"}' in message for message in mm_log_messages)
     assert (work_dir / 'last_checkpoint').read_text() == str(work_dir / 'iter_6.pth')
 
@@ -33,7 +34,8 @@ def test_unreadable_pointer_target_and_newer_file(tmp_path):
         assert find_resumable_checkpoint(str(tmp_path)) == str(tmp_path / 'iter_2.pth')
     skipped = [message for message in mm_log_messages if message.startswith('Skipped')]
     assert len(skipped) == 2
-    assert 'iter_6.pth' in skipped[0] and 'iter_4.pth' in skipped[1]
+    assert 'iter_6.pth' in skipped[0]
+    assert 'iter_4.pth' in skipped[1]
 
 
 def test_no_readable_checkpoint_raises(tmp_path):

@@ -273,7 +273,8 @@ def test_tiny_and_extreme_sizes_padded(tmp_path, height, width):
     boxes = result.pred_instances.bboxes
     assert torch.isfinite(boxes).all()
     if len(boxes):
-        assert boxes[:, 2].max() <= width and boxes[:, 3].max() <= height
+        assert boxes[:, 2].max() <= width
+        assert boxes[:, 3].max() <= height
 
 
 def test_degenerate_annotations_train_finite(tmp_path):
