@@ -42,9 +42,9 @@ def test_full_backbone_mask_rcnn_trains_and_evaluates(tiny_coco_root, tmp_path):
 
 FIT_ITERS = 150
 # Measured with this test on the 16-image subset (2-core CPU): the mean
-# training loss of the last 10 iterations was 0.39 of the first 10 (5.6 to
-# 2.2) and the RPN classification loss 0.48 of it. The floors leave room for
-# run-to-run variation.
+# training loss of the last 10 iterations was 0.34 of the first 10 and the
+# RPN classification loss 0.49 of it. The floors leave room for run-to-run
+# variation.
 FIT_LOSS_RATIO = 0.5
 FIT_RPN_RATIO = 0.6
 
@@ -56,9 +56,10 @@ def window_ratio(values, width=10):
 def test_small_config_fits_real_images(tiny_coco_root, tmp_path):
     """A small RoPE ViT Mask R-CNN from random weights fits the 16 real images it trains on.
 
-    NOTE: in 150 CPU iterations from random weights the bbox AP on these 80
-    COCO classes stays at 0.0 (measured), so the fit is judged by the
-    training losses; an AP floor needs pretrained weights or a longer run.
+    NOTE: from random weights the bbox AP50 on these 80 COCO classes stays
+    near zero within CPU minutes (measured 0.0 after 150 iterations and
+    0.013 after 300 at lr 1e-3). So this test judges the training losses,
+    and tests/detection/test_demo.py asserts an AP floor on the shapes.
     """
     cfg = load_detection_config('mask-rcnn_ropevit-tiny_sfp_demo_coco.py')
     cpu_schedule(cfg, tmp_path, max_iters=FIT_ITERS, data_root=tiny_coco_root, eval_split='train2017')

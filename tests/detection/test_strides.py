@@ -108,3 +108,34 @@ def test_roi_features_come_from_box_location(detection_cfg, box):
     center_y = (box[1] + box[3]) / 2
     assert pooled[0, 0].mean().item() == pytest.approx(center_x, abs=0.5)
     assert pooled[0, 1].mean().item() == pytest.approx(center_y, abs=0.5)
+
+
+@pytest.mark.parametrize('training', [False, True])
+def test_levels_contiguous_for_roi_align(detection_cfg, training):
+    """Every level is contiguous NCHW, so RoI pooling reads the right cells.
+
+    mmcv's RoIAlign ignores strides. Channels-last levels (from a permuted
+    LayerNorm output) once made every RoI read the wrong cells while the
+    RPN, plain PyTorch, still trained.
+    """
+    from mmdet.registry import MODELS
+    backbone = RoPEViT(arch=dict(TINY_ARCH)).train(training)
+    neck = SimpleFeaturePyramid(32, 16, num_outs=5).train(training)
+    torch.manual_seed(0)
+    images = torch.randn(2, 3, 224, 280, requires_grad=training)
+    with torch.set_grad_enabled(training):
+        maps = backbone(images)
+        levels = neck(maps)
+    assert all(feature_map.is_contiguous() for feature_map in maps)
+    for index, level in enumerate(levels):
+        assert level.is_contiguous(), f'level {index} has strides {level.stride()}'
+
+    roi_cfg = detection_cfg.model.roi_head.bbox_roi_extractor.copy()
+    roi_cfg.out_channels = 16
+    extractor = MODELS.build(roi_cfg)
+    rois = torch.tensor([[0, 10.0, 20.0, 90.0, 100.0], [1, 120.0, 40.0, 270.0, 200.0], [1, 3.0, 3.0, 40.0, 60.0]])
+    with torch.no_grad():
+        pooled = extractor(tuple(levels[:4]), rois)
+        reference = extractor(tuple(level.detach().clone(memory_format=torch.contiguous_format)
+                                    for level in levels[:4]), rois)
+    torch.testing.assert_close(pooled, reference, rtol=0, atol=0)

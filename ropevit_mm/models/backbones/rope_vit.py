@@ -386,9 +386,10 @@ class RoPEViT(BaseModule):
         return outputs
 
     def _to_map(self, tokens: torch.Tensor, grid: Tuple[int, int]) -> torch.Tensor:
-        # (B, special + h*w, C) -> (B, C, h, w)
+        # (B, special + h*w, C) -> contiguous (B, C, h, w). A strided view would
+        # pass channels-last strides on to the neck, and mmcv's RoIAlign misreads those.
         patches = tokens[:, self.num_special_tokens:]
-        return patches.transpose(1, 2).reshape(tokens.shape[0], self.embed_dims, grid[0], grid[1])
+        return patches.transpose(1, 2).reshape(tokens.shape[0], self.embed_dims, grid[0], grid[1]).contiguous()
 
     def forward(self, x: torch.Tensor) -> Tuple[torch.Tensor, ...]:
         """Return one NCHW map of stride ``patch_size`` per entry of ``out_indices``."""

@@ -25,4 +25,6 @@ class LayerNorm2d(nn.LayerNorm):
         # (B, C, H, W) -> (B, H, W, C) -> normalise -> (B, C, H, W)
         x = x.permute(0, 2, 3, 1)
         x = F.layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
-        return x.permute(0, 3, 1, 2)
+        # Convolutions keep the channels-last strides of the permuted result.
+        # mmcv 2.1.0's RoIAlign ignores strides, so return contiguous NCHW.
+        return x.permute(0, 3, 1, 2).contiguous()
