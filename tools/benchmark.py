@@ -39,7 +39,8 @@ Example::
     python tools/benchmark.py                       # full CPU run
     python tools/benchmark.py --quick               # tiny smoke run
     python tools/benchmark.py --render-only         # rewrite the page from the JSON
-    python tools/benchmark.py --device cuda --size 1064 --peak-tflops 989
+    python tools/benchmark.py --attention 5481      # the CPU attention kernel alone, at 1036 px
+    python tools/benchmark.py --device cuda --size 896 --peak-tflops 989
 """
 import argparse
 import datetime
@@ -95,7 +96,7 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser.add_argument('--train-size', type=int, default=None,
                         help='CPU training-step input size in pixels (default: 518)')
     parser.add_argument('--train-batch', type=int, default=1, help='CPU training-step batch size')
-    parser.add_argument('--size', type=int, default=1064,
+    parser.add_argument('--size', type=int, default=896,
                         help='CUDA input size in pixels, the detection LSJ crop (default: %(default)s)')
     parser.add_argument('--batch', type=int, default=2, help='CUDA batch size (default: %(default)s)')
     parser.add_argument('--peak-tflops', type=float, default=None,
@@ -114,6 +115,9 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser.add_argument('--quick', action='store_true',
                         help='tiny run for smoke tests: cases 32:1 and 48:2, training and CUDA at 48 and '
                              '64 px, 2 runs; the figures mean nothing')
+    parser.add_argument('--attention', type=int, default=None, metavar='TOKENS',
+                        help='measure only the CPU attention kernel (SDPA) at this token count with the '
+                             "arch's heads and head size, against the matmul reference; print, write nothing")
     parser.add_argument('--render-only', action='store_true',
                         help='measure nothing; rewrite the Markdown page from the existing JSON record')
     parser.add_argument('--seed', type=int, default=0, help='seed of the shared random weights')
@@ -138,7 +142,7 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
         # size); --quick overrides --sizes and --train-size.
         args.sizes = [(32, 1), (48, 2)]
         args.train_size = 48
-        if args.size == 1064:
+        if args.size == 896:
             args.size = 64
     if args.matmul_size is None:
         if args.quick:
@@ -676,7 +680,7 @@ def render_cuda(record: Optional[dict]) -> List[str]:
         return lines + [
             'Not measured yet: no GPU was available where this page was written. Run',
             '',
-            '    python tools/benchmark.py --device cuda --size 1064 --batch 2 --peak-tflops PEAK',
+            '    python tools/benchmark.py --device cuda --size 896 --batch 2 --peak-tflops PEAK',
             '',
             "with `PEAK` the GPU's dense bfloat16 TFLOP/s from its data sheet, to measure inference and "
             'training steps (activation checkpointing off and on), images/s, peak memory '
@@ -747,9 +751,43 @@ def command_line(argv: Sequence[str]) -> str:
     return ' '.join(shlex.quote(part) for part in ['python', 'tools/benchmark.py', *argv])
 
 
+def measure_attention(args: argparse.Namespace) -> dict:
+    """Time float32 SDPA on random (1, heads, N, head_dim) inputs and compare it with the matmul reference.
+
+    The FLOP count is that of the two attention matmuls, ``4 * N^2 * D``.
+    """
+    from ropevit_mm.models.backbones.rope_vit_archs import resolve_arch
+
+    arch = resolve_arch(args.arch)
+    heads = arch['num_heads']
+    head_dim = arch['hidden_dim'] // heads
+    tokens = args.attention
+    generator = torch.Generator().manual_seed(args.seed)
+    q, k, v = (torch.randn(1, heads, tokens, head_dim, generator=generator) for _ in range(3))
+    gflop = 4 * tokens * tokens * heads * head_dim / 1e9
+    matmul = measure_matmul(args.matmul_size, args.runs, torch.device('cpu'), torch.float32)
+    with torch.inference_mode():
+        torch.nn.functional.scaled_dot_product_attention(q, k, v)
+        seconds = []
+        for _ in range(args.runs):
+            start = time.perf_counter()
+            torch.nn.functional.scaled_dot_product_attention(q, k, v)
+            seconds.append(time.perf_counter() - start)
+    result = dict(tokens=tokens, heads=heads, head_dim=head_dim, gflop=gflop, seconds_min=min(seconds),
+                  gflops=gflop / min(seconds), matmul_gflops=statistics.median(matmul))
+    result['fraction_of_matmul'] = result['gflops'] / result['matmul_gflops']
+    print(f"attention {heads} heads x {tokens} tokens x {head_dim}: {gflop:.1f} GFLOP in "
+          f"{result['seconds_min']:.3f} s (min of {args.runs}), {result['gflops']:.1f} GFLOP/s, "
+          f"{100 * result['fraction_of_matmul']:.0f}% of the matmul reference "
+          f"({result['matmul_gflops']:.1f} GFLOP/s, side {args.matmul_size})")
+    return result
+
+
 def main(argv: Optional[Sequence[str]] = None) -> dict:
     argv = list(sys.argv[1:] if argv is None else argv)
     args = parse_args(argv)
+    if args.attention is not None:
+        return measure_attention(args)
     if args.render_only:
         if not os.path.exists(args.json):
             raise SystemExit(f'--render-only needs an existing JSON record, but {args.json} was not found')

@@ -107,4 +107,18 @@ def test_markdown_says_gpu_not_measured(quick_run):
     _, page = quick_run
     assert '## CUDA, bfloat16 autocast' in page
     assert 'Not measured yet' in page
-    assert 'python tools/benchmark.py --device cuda --size 1064' in page
+    assert 'python tools/benchmark.py --device cuda --size 896' in page
+
+
+def test_attention_mode_measures_kernel(tool, tmp_path):
+    """--attention times SDPA alone and writes no page."""
+    page = tmp_path / 'page.md'
+    result = tool('benchmark').main(['--attention', '64', '--runs', '2', '--matmul-size', '128',
+                                     '--json', str(tmp_path / 'record.json'), '--markdown', str(page)])
+    assert result['tokens'] == 64
+    assert result['heads'] == 12
+    assert result['head_dim'] == 64
+    assert result['gflop'] == pytest.approx(4 * 64 * 64 * 12 * 64 / 1e9)
+    assert result['gflops'] > 0
+    assert result['fraction_of_matmul'] > 0
+    assert not page.exists()
