@@ -27,22 +27,10 @@ def _seed():
 @pytest.fixture
 def mm_log_messages():
     """List that receives every message of mmengine's current logger during the test."""
-    import logging
+    from .tiny_training import collect_log_messages
 
-    from mmengine.logging import MMLogger
-
-    messages = []
-
-    class Collector(logging.Handler):
-
-        def emit(self, record):
-            messages.append(record.getMessage())
-
-    logger = MMLogger.get_current_instance()
-    handler = Collector(level=logging.DEBUG)
-    logger.addHandler(handler)
-    yield messages
-    logger.removeHandler(handler)
+    with collect_log_messages() as messages:
+        yield messages
 
 
 def load_tool(name):

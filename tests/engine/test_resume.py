@@ -4,38 +4,12 @@ import os
 
 import pytest
 import torch
-from mmengine.model import BaseModel
 from mmengine.runner import Runner
-from torch.utils.data import Dataset
 
 import ropevit_mm  # noqa: F401  (allowlists mmengine's checkpoint objects)
 from ropevit_mm.checkpoint import CheckpointError, load_weights_only
-from ropevit_mm.models.backbones import RoPEViT
 
-
-class TinyClassifier(BaseModel):
-    """A tiny RoPEViT with a linear head, trained on random images."""
-
-    def __init__(self):
-        super().__init__()
-        self.backbone = RoPEViT(arch=dict(patch_size=14, num_layers=2, num_heads=2, hidden_dim=32, mlp_dim=64))
-        self.head = torch.nn.Linear(32, 3)
-
-    def forward(self, inputs, labels, mode='tensor'):
-        logits = self.head(self.backbone(inputs)[0].mean((2, 3)))
-        if mode == 'loss':
-            return {'loss': torch.nn.functional.cross_entropy(logits, labels)}
-        return logits
-
-
-class RandomImages(Dataset):
-
-    def __len__(self):
-        return 8
-
-    def __getitem__(self, index):
-        generator = torch.Generator().manual_seed(index)
-        return dict(inputs=torch.randn(3, 28, 28, generator=generator), labels=torch.tensor(index % 3))
+from ..tiny_training import RandomImages, TinyClassifier
 
 
 def make_runner(work_dir, max_iters, **kwargs):

@@ -1,19 +1,13 @@
 """Small detection configs and runners for reliability tests."""
-import contextlib
-import logging
 import itertools
 import os
 
 import torch
 from mmengine.config import Config
-from mmengine.logging import MMLogger
-from mmengine.model import BaseModel
 from mmengine.runner import Runner
-from torch.utils.data import Dataset
-
-from ropevit_mm.models.backbones import RoPEViT
 
 from ..detection.helpers import cpu_schedule, load_detection_config, set_image_size, shrink_backbone
+from ..tiny_training import RandomImages, TinyClassifier
 
 # Runners created within one second share mmengine's logger and message hub
 # (both are named after the timestamp) unless experiment names differ.
@@ -51,38 +45,11 @@ def dump_config(cfg: Config, path) -> str:
 
 
 
-class TinyClassifier(BaseModel):
-    """A 2-block RoPEViT with a linear head and dropout, so training draws random numbers."""
-
-    def __init__(self):
-        super().__init__()
-        self.backbone = RoPEViT(arch=dict(patch_size=14, num_layers=2, num_heads=2, hidden_dim=32, mlp_dim=64))
-        self.dropout = torch.nn.Dropout(0.5)
-        self.head = torch.nn.Linear(32, 3)
-
-    def forward(self, inputs, labels, mode='tensor'):
-        logits = self.head(self.dropout(self.backbone(inputs)[0].mean((2, 3))))
-        if mode == 'loss':
-            return {'loss': torch.nn.functional.cross_entropy(logits, labels)}
-        return logits
-
-
-class RandomImages(Dataset):
-    """Eight fixed 28x28 images with labels."""
-
-    def __len__(self):
-        return 8
-
-    def __getitem__(self, index):
-        generator = torch.Generator().manual_seed(index)
-        return dict(inputs=torch.randn(3, 28, 28, generator=generator), labels=torch.tensor(index % 3))
-
-
 def tiny_runner(work_dir, max_iters, max_keep_ckpts=-1, **kwargs) -> Runner:
     """A Runner that trains ``TinyClassifier`` with a checkpoint every 2 iterations."""
     torch.manual_seed(0)  # the model is built before the Runner seeds the RNGs
     return Runner(
-        model=TinyClassifier(),
+        model=TinyClassifier(dropout=0.5),
         work_dir=str(work_dir),
         train_dataloader=dict(dataset=RandomImages(), sampler=dict(type='DefaultSampler', shuffle=True, seed=0),
                               batch_size=2, num_workers=0, collate_fn=dict(type='default_collate')),
@@ -93,22 +60,3 @@ def tiny_runner(work_dir, max_iters, max_keep_ckpts=-1, **kwargs) -> Runner:
         randomness=dict(seed=0, deterministic=True),
         experiment_name=unique_experiment_name(),
         **kwargs)
-
-
-@contextlib.contextmanager
-def current_log_messages():
-    """Collect the messages of mmengine's current logger, as it is when the block starts."""
-    messages = []
-
-    class Collector(logging.Handler):
-
-        def emit(self, record):
-            messages.append(record.getMessage())
-
-    logger = MMLogger.get_current_instance()
-    handler = Collector(level=logging.DEBUG)
-    logger.addHandler(handler)
-    try:
-        yield messages
-    finally:
-        logger.removeHandler(handler)

@@ -3,7 +3,8 @@ import pytest
 
 from ropevit_mm.checkpoint import CheckpointError, find_resumable_checkpoint
 
-from .helpers import current_log_messages, dump_config, tiny_detection_config, tiny_runner
+from ..tiny_training import collect_log_messages
+from .helpers import dump_config, tiny_detection_config, tiny_runner
 from .test_crash_resume import shapes_root  # noqa: F401  (fixture)
 
 
@@ -15,7 +16,7 @@ def test_truncated_last_checkpoint_skipped(shapes_root, tmp_path, tool):  # noqa
     data = last.read_bytes()
     last.write_bytes(data[:len(data) // 3])
 
-    with current_log_messages() as mm_log_messages:
+    with collect_log_messages() as mm_log_messages:
         runner = tool('train').main([config, '--work-dir', str(work_dir), '--resume',
                                      '--cfg-options', 'train_cfg.max_iters=6'])
     assert runner.iter == 6
@@ -30,7 +31,7 @@ def test_unreadable_pointer_target_and_newer_file(tmp_path):
     tiny_runner(tmp_path, max_iters=6).train()
     (tmp_path / 'iter_6.pth').write_bytes(b'')
     (tmp_path / 'iter_4.pth').write_bytes(b'\xff\xd8\xff\xe0 a JPEG, not a checkpoint')
-    with current_log_messages() as mm_log_messages:
+    with collect_log_messages() as mm_log_messages:
         assert find_resumable_checkpoint(str(tmp_path)) == str(tmp_path / 'iter_2.pth')
     skipped = [message for message in mm_log_messages if message.startswith('Skipped')]
     assert len(skipped) == 2

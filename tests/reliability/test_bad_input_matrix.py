@@ -21,7 +21,8 @@ from ropevit_mm.checkpoint import CheckpointError
 from ropevit_mm.models.backbones import ARCH_SETTINGS, RoPEViT
 
 from ..detection.helpers import cpu_schedule, load_detection_config, set_image_size, shrink_backbone
-from .helpers import SHAPES_CONFIG, current_log_messages, unique_experiment_name
+from ..tiny_training import collect_log_messages
+from .helpers import SHAPES_CONFIG, unique_experiment_name
 
 TINY_ARCH = dict(patch_size=14, num_layers=2, num_heads=2, hidden_dim=32, mlp_dim=64, num_reg_tokens=4)
 # Quadrant colours in RGB: top-left, top-right, bottom-left, bottom-right.
@@ -99,7 +100,7 @@ def test_prefixed_state_dict_with_classifier_loads(tmp_path, prefix):
     state[prefix + 'classifier.bias'] = torch.zeros(10)
     path = tmp_path / 'prefixed.pth'
     torch.save({'meta': {}, 'state_dict': state}, path)
-    with current_log_messages() as messages:
+    with collect_log_messages() as messages:
         model = tiny_backbone(path)
     for key, value in source.state_dict().items():
         assert torch.equal(model.state_dict()[key], value), key
@@ -238,7 +239,7 @@ def test_corrupted_jpeg_named_or_skipped(tmp_path):
         dataset[broken]
 
     dataset, broken, path = corrupted_dataset(tmp_path, dict(type='LoadCheckedImageFromFile', on_unreadable='skip'))
-    with current_log_messages() as messages:
+    with collect_log_messages() as messages:
         sample = dataset[broken]
         dataset[broken]
     # BaseDataset refetched a random other index, here the one good image.

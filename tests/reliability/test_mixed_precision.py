@@ -5,13 +5,14 @@ import pytest
 import torch
 from mmengine.runner import Runner
 
-from .helpers import RandomImages, TinyClassifier, tiny_detection_config, unique_experiment_name
+from ..tiny_training import RandomImages, TinyClassifier
+from .helpers import tiny_detection_config, unique_experiment_name
 from .test_crash_resume import shapes_root  # noqa: F401  (fixture)
 
 
 def classifier_runner(work_dir, dtype):
     return Runner(
-        model=TinyClassifier(),
+        model=TinyClassifier(dropout=0.5),
         work_dir=str(work_dir),
         train_dataloader=dict(dataset=RandomImages(), sampler=dict(type='DefaultSampler', shuffle=True, seed=0),
                               batch_size=2, num_workers=0, collate_fn=dict(type='default_collate')),
