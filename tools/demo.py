@@ -104,6 +104,8 @@ def prepare_config(args) -> Config:
                 scheduler.end = max_iters
                 scheduler.milestones = [max(1, max_iters * m // original_iters) for m in scheduler.milestones]
         cfg.default_hooks.checkpoint.interval = max_iters
+        # Short runs still log a few training lines.
+        cfg.default_hooks.logger.interval = max(1, min(cfg.default_hooks.logger.interval, max_iters // 5))
     # Validation runs once, after training, through runner.val().
     cfg.train_cfg.val_begin = cfg.train_cfg.max_iters + 1
     cfg.work_dir = work_dir

@@ -122,3 +122,10 @@ def test_attention_mode_measures_kernel(tool, tmp_path):
     assert result['gflops'] > 0
     assert result['fraction_of_matmul'] > 0
     assert not page.exists()
+
+
+def test_quick_run_does_not_judge_targets(quick_run):
+    _, page = quick_run
+    targets = page.split('### Targets', 1)[1].split('##', 1)[0]
+    assert 'not judged (--quick run)' in targets
+    assert '| met |' not in targets
