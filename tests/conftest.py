@@ -50,7 +50,7 @@ def tool():
     return load_tool
 
 
-@pytest.fixture(scope='module')
+@pytest.fixture(scope='session')
 def tool_module():
-    """Module-scoped ``tool``, for module-scoped fixtures."""
+    """Session-scoped ``tool``, for module- and session-scoped fixtures."""
     return load_tool

@@ -1,5 +1,4 @@
 """Fixtures for the segmentation tests: converted COCO label maps and tiny configs."""
-import importlib.util
 import os.path as osp
 
 import pytest
@@ -11,17 +10,10 @@ TEST_CONFIG_DIR = osp.join(osp.dirname(osp.abspath(__file__)), 'configs')
 CONVERTER_PATH = osp.join(REPO_ROOT, 'tools', 'coco_to_semantic.py')
 
 
-def load_converter():
-    """Import ``tools/coco_to_semantic.py``, which is a script, not a package module."""
-    spec = importlib.util.spec_from_file_location('coco_to_semantic', CONVERTER_PATH)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 @pytest.fixture(scope='session')
-def converter():
-    return load_converter()
+def converter(tool_module):
+    """The script tools/coco_to_semantic.py, imported as a module."""
+    return tool_module('coco_to_semantic')
 
 
 @pytest.fixture(scope='session')

@@ -1,34 +1,22 @@
 """Smoke test of tools/benchmark.py: a --quick run writes the JSON record and the page."""
-import importlib.util
 import json
-import os
 
 import pytest
 
 pytest.importorskip('birder', reason='the benchmark compares against birder==0.8.4')
 
 IMPLEMENTATIONS = ('ropevit_mm', 'birder')
-TOOL = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), 'tools',
-                    'benchmark.py')
-
-
-def load_benchmark_tool():
-    # The `tool` fixture of conftest.py is function-scoped; one quick run
-    # serves every test of this module.
-    spec = importlib.util.spec_from_file_location('tool_benchmark', TOOL)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.fixture(scope='module')
-def quick_run(tmp_path_factory):
+def quick_run(tmp_path_factory, tool_module):
     folder = tmp_path_factory.mktemp('benchmark')
     json_path = folder / 'benchmarks.json'
     markdown_path = folder / 'benchmarks.md'
     markdown_path.write_text('old page\n<!-- analysis:begin -->\nkept notes\n<!-- analysis:end -->\n')
     json_path.write_text(json.dumps({'other_device': {'kept': True}}))
-    benchmark = load_benchmark_tool()
+    # One quick run serves every test of this module.
+    benchmark = tool_module('benchmark')
     benchmark.main(['--quick', '--arch', 'rope_vit_t16', '--json', str(json_path), '--markdown', str(markdown_path)])
     return json.loads(json_path.read_text()), markdown_path.read_text()
 
